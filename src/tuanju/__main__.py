@@ -1,0 +1,3 @@
+from tuanju.cli import main
+
+main()
