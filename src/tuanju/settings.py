@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "tuanju.accounts",
     "tuanju.audit",
     "tuanju.hierarchy",
+    "tuanju.imports",
+    "tuanju.people",
     "tuanju.demo",
 ]
 
@@ -186,6 +188,7 @@ if env_bool("BEHIND_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Spreadsheet uploads are streamed to disk and bounded by TUANJU["IMPORT_LIMITS"].
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Personal-data encryption keys (base64 of 32 bytes each). Comma-separated; the first encrypts,
@@ -258,6 +261,20 @@ LOGGING = {
 TUANJU = {
     # Roles allowed to see resident IDs and phones unmasked (each view is audit-logged).
     "UNMASK_ROLES": env_list("TUANJU_UNMASK_ROLES", "admin"),
+    # A backbone youth not contacted for this many days is flagged on the 1+N page.
+    "CONTACT_OVERDUE_DAYS": int(os.environ.get("TUANJU_CONTACT_OVERDUE_DAYS", "30")),
+    # Every spreadsheet import is bounded; a file over any limit is refused with a clear message.
+    "IMPORT_LIMITS": {
+        "max_bytes": int(os.environ.get("TUANJU_IMPORT_MAX_MB", "200")) * 1024 * 1024,
+        "max_rows": int(os.environ.get("TUANJU_IMPORT_MAX_ROWS", "1100000")),
+        "max_columns": int(os.environ.get("TUANJU_IMPORT_MAX_COLUMNS", "60")),
+        "max_uncompressed_bytes": int(os.environ.get("TUANJU_IMPORT_MAX_UNCOMPRESSED_MB", "1500"))
+        * 1024
+        * 1024,
+        "max_compression_ratio": int(os.environ.get("TUANJU_IMPORT_MAX_RATIO", "200")),
+    },
+    # Where uploaded files and generated reports live (per job).
+    "IMPORT_DIR": VAR_DIR / "imports",
 }
 
 ADMIN_URL = os.environ.get("ADMIN_URL", "django-admin/")
