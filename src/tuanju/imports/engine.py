@@ -213,10 +213,16 @@ class Importer:
             return False
         self.summary.sheets.append(sheet.name)
         batch: list[Row] = []
+        probe_index, probe_key = next(iter(mapping.items()))
         for number, cells in enumerate(rows, start=header_row + 1):
             if _is_blank(cells):
                 continue
-            if len(_match_header(cells, self._lookup)) >= max(self.spec.min_header_matches, len(mapping) - 1):
+            probe = cells[probe_index] if probe_index < len(cells) else None
+            if (
+                isinstance(probe, str)
+                and self._lookup.get(normalize.header_key(probe)) == probe_key
+                and len(_match_header(cells, self._lookup)) >= max(self.spec.min_header_matches, len(mapping) - 1)
+            ):
                 continue  # the header repeated (a sheet pasted under another)
             row = self._parse(sheet.name, number, cells, mapping)
             self.summary.total += 1

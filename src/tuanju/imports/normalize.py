@@ -25,9 +25,16 @@ _ID_JUNK = re.compile(r"[\s\-\u2010-\u2015\u00a0'`\"]+")
 EXCEL_EPOCH = date(1899, 12, 30)
 
 
+_NEEDS_FOLDING = re.compile(r"[\uff01-\uff5e\u3000\s\u00a0\u200b\ufeff]")
+
+
 def text(value) -> str:
     """Any cell as trimmed text with full-width ASCII folded to half-width."""
-    if value is None:
+    if type(value) is str:
+        # Fast path for the common clean cell: nothing to fold, no space to trim or collapse.
+        if _NEEDS_FOLDING.search(value) is None:
+            return value
+    elif value is None:
         return ""
     if isinstance(value, float):
         if math.isnan(value):
@@ -56,6 +63,8 @@ def resident_id(value) -> str:
             raise CellError("身份证号以数字保存，已丢失末尾数位（请将该列设为文本后重新填写）")
         value = str(int(value))
     raw = _ID_JUNK.sub("", text(value)).upper()
+    if not raw:  # only spaces, quotes or a dash: an empty cell
+        return ""
     if re.fullmatch(r"\d(\.\d+)?E\+?\d+", raw):
         raise CellError("身份证号为科学计数法，已丢失末尾数位（请将该列设为文本后重新填写）")
     if len(raw) == 15 and raw.isdigit():
@@ -82,6 +91,8 @@ def phone(value) -> str:
             raise CellError("手机号格式不正确")
         value = int(value)
     raw = _ID_JUNK.sub("", text(value)).replace("(", "").replace(")", "")
+    if not raw:  # only spaces or a dash: an empty cell
+        return ""
     if raw.startswith("+86"):
         raw = raw[3:]
     elif raw.startswith("0086"):
@@ -109,10 +120,15 @@ def a_date(value, *, month_ok: bool = True) -> date | None:
     if isinstance(value, date):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if 1900 <= value < 2101:
+            # Not a day serial (that would be a date in 1905): 出生年月 typed as 1999.03, or a year.
+            return _year_month(value, month_ok=month_ok)
         if 1 <= value < 2958466 and not (19000101 <= value <= 21001231):
             return EXCEL_EPOCH + timedelta(days=int(value))
         value = str(int(value))
     raw = compact(value)
+    if not raw:
+        return None
     for pattern in _DATE_PATTERNS:
         match = pattern.match(raw)
         if match:
@@ -128,6 +144,18 @@ def a_date(value, *, month_ok: bool = True) -> date | None:
             except ValueError:
                 pass
     raise CellError(f"日期“{text(value)}”无法识别（示例：1999-03-05、1999.3.5、1999年3月5日）")
+
+
+def _year_month(value: float, *, month_ok: bool) -> date:
+    """A number such as 1999.03 (year.month); Excel shows 1999.10 as 1999.1, the same as January."""
+    year, _, digits = repr(float(value)).partition(".")
+    if month_ok and digits == "1":
+        raise CellError(
+            f"出生年月“{text(value)}”以数字保存，无法区分是1月还是10月（请将该列设为文本，如1999.01、1999.10）"
+        )
+    if not month_ok or digits == "0" or len(digits) > 2 or not 1 <= int(digits) <= 12:
+        raise CellError(f"日期“{text(value)}”无法识别（示例：1999-03-05、1999.3.5、1999年3月5日）")
+    return date(int(year), int(digits), 1)
 
 
 def choice(value, synonyms: dict[str, str], label: str) -> str:

@@ -86,11 +86,30 @@ def _decode_csv(path: Path) -> str:
     raise FileRejected("无法识别CSV文件的编码（支持 UTF-8、GBK/GB18030）")
 
 
+def _too_many_rows(sheet: str, limits: Limits) -> FileRejected:
+    return FileRejected(f"工作表“{sheet}”超过{limits.max_rows}行的上限，请拆分后导入")
+
+
+def _too_many_columns(sheet: str, limits: Limits) -> FileRejected:
+    return FileRejected(f"工作表“{sheet}”超过{limits.max_columns}列的上限")
+
+
+def _check_csv_rows(data: str, sheet: str, limits: Limits) -> None:
+    """Refuse an over-long CSV before any row is imported (not halfway, after batches were written)."""
+    if data.count("\n") < limits.max_rows:
+        return  # every row ends a line, so there cannot be more rows than that
+    for n, _row in enumerate(csv.reader(io.StringIO(data)), start=1):
+        if n > limits.max_rows:
+            raise _too_many_rows(sheet, limits)
+
+
 def _bounded(rows, sheet: str, limits: Limits) -> Iterator[list]:
     for n, row in enumerate(rows, start=1):
         if n > limits.max_rows:
-            raise FileRejected(f"工作表“{sheet}”超过{limits.max_rows}行的上限，请拆分后导入")
+            raise _too_many_rows(sheet, limits)
         if len(row) > limits.max_columns:
+            if len(row) > limits.max_columns * 4 and any(row[limits.max_columns * 4 :]):
+                raise _too_many_columns(sheet, limits)
             row = row[: limits.max_columns]
         yield row
 
@@ -112,7 +131,9 @@ def open_sheets(path: str | Path, limits: Limits | None = None) -> list[Sheet]:
     if kind == "text":
         if path.suffix.lower() not in {".csv", ".txt"}:
             raise FileRejected("文件内容不是Excel表格（可能是改了扩展名的其他文件）")
-        reader = csv.reader(io.StringIO(_decode_csv(path)))
+        data = _decode_csv(path)
+        _check_csv_rows(data, path.stem, limits)
+        reader = csv.reader(io.StringIO(data))
         return [Sheet(path.stem, _bounded(reader, path.stem, limits))]
     if kind == "zip":
         _check_zip(path, limits)
@@ -127,9 +148,11 @@ def open_sheets(path: str | Path, limits: Limits | None = None) -> list[Sheet]:
         except Exception:  # a chart sheet or an unreadable one: skip it, keep the others
             log.info("skipping unreadable sheet %r of %s", name, path.name)
             continue
-        if sheet.height > limits.max_rows + 50:
-            raise FileRejected(f"工作表“{name}”超过{limits.max_rows}行的上限，请拆分后导入")
+        # iter_rows() starts at the sheet's first row even when the used range starts lower,
+        # so the rows read are end[0] + 1: refuse now, not halfway through an import.
+        if sheet.end is not None and sheet.end[0] + 1 > limits.max_rows:
+            raise _too_many_rows(name, limits)
         if sheet.width > limits.max_columns * 4:
-            raise FileRejected(f"工作表“{name}”超过{limits.max_columns}列的上限")
+            raise _too_many_columns(name, limits)
         sheets.append(Sheet(name, _bounded(sheet.iter_rows(), name, limits)))
     return sheets

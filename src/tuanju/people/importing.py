@@ -229,7 +229,7 @@ class RosterSpec(ImportSpec):
             v["_id_bidx"] = c.blind_index(v.get("resident_id") or None)
             v["_phone_bidx"] = c.blind_index(v.get("phone") or None)
         found: dict[str, dict] = {}
-        fields = ["pk", "unit_id", "unit__path", "name", "resident_id_bidx", "phone_bidx", *FILLABLE[:-1]]
+        fields = ["pk", "unit_id", "unit__path", "name", "resident_id_bidx", "phone_bidx", *FILLABLE]
         fields = [f for f in fields if f != "phone"]
         id_keys = [r.values["_id_bidx"] for r in rows if r.values["_id_bidx"]]
         for i in range(0, len(id_keys), LOOKUP_CHUNK):
@@ -254,7 +254,7 @@ class RosterSpec(ImportSpec):
             v = row.values
             rec = existing.get(self._key(v))
             if rec is None:
-                new_rows.append(self._insert_tuple(v, now))
+                new_rows.append(self.insert_tuple(v, now))
                 continue
             if not rec["unit__path"].startswith(self.unit.path):
                 row.errors.append("【身份证号】该人员已由其他单位登记，不能重复登记")
@@ -309,7 +309,8 @@ class RosterSpec(ImportSpec):
                 )
         return changes
 
-    def _insert_tuple(self, v: dict, now) -> tuple:
+    def insert_tuple(self, v: dict, now) -> tuple:
+        """One row of INSERT_COLUMNS for a validated row (``v`` carries the blind indexes)."""
         c = self.cipher
         number, phone = v.get("resident_id") or "", v.get("phone") or ""
         return (

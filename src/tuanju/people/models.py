@@ -114,7 +114,7 @@ class Person(models.Model):
     name = models.CharField(_("name"), max_length=50)
     name_pinyin = models.CharField(_("pinyin initials"), max_length=50, blank=True, db_index=True)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
-    birth_date = models.DateField(_("birth date"), null=True, blank=True, db_index=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
 
     resident_id_enc = models.BinaryField(_("resident ID (encrypted)"), null=True, blank=True, editable=False)
     resident_id_bidx = models.CharField(max_length=32, null=True, blank=True, unique=True, editable=False)
@@ -125,7 +125,7 @@ class Person(models.Model):
     phone_last4 = models.CharField(max_length=4, blank=True, db_index=True, editable=False)
 
     political_status = models.CharField(
-        _("political status"), max_length=12, choices=PoliticalStatus.choices, blank=True, db_index=True
+        _("political status"), max_length=12, choices=PoliticalStatus.choices, blank=True
     )
     ethnicity = models.CharField(_("ethnicity"), max_length=10, blank=True)
     education = models.CharField(_("education"), max_length=20, blank=True)
@@ -142,7 +142,7 @@ class Person(models.Model):
     interests = models.CharField(_("interests"), max_length=200, blank=True)
     needs = models.CharField(_("needs"), max_length=300, blank=True)
     notes = models.CharField(_("notes"), max_length=500, blank=True)
-    is_backbone = models.BooleanField(_("backbone"), default=False, db_index=True)
+    is_backbone = models.BooleanField(_("backbone"), default=False)
     in_talent_pool = models.BooleanField(_("talent pool"), default=False)
     is_mentor = models.BooleanField(_("dream mentor"), default=False)
     mentors = models.ManyToManyField(
@@ -158,7 +158,8 @@ class Person(models.Model):
     class Meta:
         verbose_name = _("person")
         verbose_name_plural = _("people")
-        indexes = [models.Index(fields=["unit", "name"])]
+        # Few indexes on purpose: a million-row import pays for each one. Filters on
+        # low-cardinality columns run inside the unit scope, which the unit index narrows.
 
     def __str__(self) -> str:
         return self.name
