@@ -53,6 +53,13 @@ INSTALLED_APPS = [
     "tuanju.hierarchy",
     "tuanju.imports",
     "tuanju.people",
+    "tuanju.organizations",
+    "tuanju.groups",
+    "tuanju.activities",
+    "tuanju.mobilize",
+    "tuanju.ratings",
+    "tuanju.appeals",
+    "tuanju.surveys",
     "tuanju.demo",
 ]
 
@@ -215,6 +222,8 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Vendored front-end files live in the package's own static/ folder (not an app's).
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
