@@ -1,3 +1,8 @@
+import os
+import shutil
+import sys
+from pathlib import Path
+
 import pytest
 
 from tuanju.accounts.models import Role, User
@@ -80,3 +85,58 @@ def client_for(client):
         return client
 
     return login
+
+
+# --- Added for the foundation suite (new fixtures only) ---------------------------------
+
+SRC_DIR = Path(__file__).resolve().parents[1] / "src"
+
+
+@pytest.fixture
+def staff_password():
+    """The password of every account made by ``staff`` / ``make_user``."""
+    return PASSWORD
+
+
+@pytest.fixture
+def make_user(db):
+    """``make_user(username, unit, role)``: one more staff account with the shared test password."""
+    return make_staff
+
+
+@pytest.fixture
+def nounit_user(db):
+    """An active admin-role account bound to no unit: it must see nothing."""
+    return make_staff("nobody", None, Role.ADMIN)
+
+
+@pytest.fixture
+def tuanju_bin():
+    """The `tuanju` console script of the interpreter running the tests."""
+    candidate = Path(sys.executable).parent / "tuanju"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("tuanju")
+    if found is None:
+        pytest.fail("the `tuanju` console script is not installed next to the test interpreter")
+    return found
+
+
+@pytest.fixture
+def subprocess_env(tmp_path):
+    """Environment for `tuanju` subprocesses: this checkout's code, a private var dir, no debug."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTEST_", "DJANGO_", "HUEY_")) and key not in {"REDIS_URL", "DATABASE_URL"}
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "tuanju.settings",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC_DIR), os.environ.get("PYTHONPATH")])),
+            "TUANJU_VAR_DIR": str(tmp_path / "var"),
+            "DEBUG": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    return env

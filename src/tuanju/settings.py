@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "tuanju.ratings",
     "tuanju.appeals",
     "tuanju.surveys",
+    "tuanju.insights",
     "tuanju.demo",
 ]
 
@@ -111,7 +112,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # upgrade deadlocks between concurrent writers (web + task worker).
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;"
-            " PRAGMA foreign_keys=ON; PRAGMA case_sensitive_like=ON;"
+            " PRAGMA foreign_keys=ON;"
         ),
         "transaction_mode": "IMMEDIATE",
     }

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 
 from tuanju.audit.middleware import current_request
 from tuanju.audit.models import AuditEvent
+
+
+def _valid_ip(value: str) -> str | None:
+    """``value`` if it is an IP address, else None: headers are client input, the column is typed."""
+    value = (value or "").strip()
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    return value
 
 
 def _client_ip(request) -> str | None:
@@ -13,9 +25,9 @@ def _client_ip(request) -> str | None:
         return None
     if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:45] or None
-    return request.META.get("REMOTE_ADDR") or None
+        if ip := _valid_ip(forwarded.split(",")[0]):
+            return ip
+    return _valid_ip(request.META.get("REMOTE_ADDR", ""))
 
 
 def _unit_of(obj):

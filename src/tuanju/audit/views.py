@@ -1,6 +1,7 @@
 from datetime import datetime, time
 
 from django.contrib.auth.decorators import login_required
+from django.db.models.functions import Lower
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -24,7 +25,10 @@ def event_list(request):
         for key in ("actor", "action", "object_type", "object_id", "since", "until")
     }
     if params["actor"]:
-        events = events.filter(actor_name__icontains=params["actor"])
+        # Lower() rather than __icontains, which SQLite's case_sensitive_like makes case-sensitive.
+        events = events.alias(actor_lower=Lower("actor_name")).filter(
+            actor_lower__contains=params["actor"].lower()
+        )
     if params["action"]:
         events = events.filter(action=params["action"])
     if params["object_type"]:

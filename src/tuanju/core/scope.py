@@ -25,7 +25,7 @@ class ScopedQuerySet(models.QuerySet):
 
     def _path_lookup(self) -> str:
         field = getattr(self.model, "scope_field", self.scope_field)
-        return f"{field}__path__startswith" if field else "path__startswith"
+        return f"{field}__path__subtree" if field else "path__subtree"
 
     def in_subtree(self, unit: OrgUnit) -> ScopedQuerySet:
         return self.filter(**{self._path_lookup(): unit.path})

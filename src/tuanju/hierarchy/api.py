@@ -82,7 +82,7 @@ class UnitViewSet(ScopedReadOnlyViewSet):
                 "code": child.code,
                 "name": child.name,
                 "level": child.level,
-                "units_below": child.numchild + per_child.get(child.path, 0),
+                "units_below": per_child.get(child.path, 0),
             }
             for child in OrgUnit.objects.get_children(unit)
         ]

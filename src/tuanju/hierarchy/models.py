@@ -6,8 +6,8 @@ parent's path plus four base-36 characters, so a subtree is one index range
 """
 
 from django.db import models
-from django.db.models import Count, F
-from django.db.models.functions import Substr
+from django.db.models import Count, F, Q
+from django.db.models.functions import Lower, Substr
 from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
@@ -47,9 +47,13 @@ class OrgUnitQuerySet(ScopedQuerySet, MP_NodeQuerySet):
             return self
         if term.isdigit():
             return self.filter(code__startswith=term)
+        # Lower() rather than name__icontains: SQLite runs with case_sensitive_like (so prefix
+        # scans use the indexes), which makes every i-lookup case-sensitive there.
+        lowered = term.lower()
+        matches = Q(name_lower__contains=lowered)
         if term.isascii():
-            return self.filter(pinyin__startswith=term.lower()) | self.filter(name__icontains=term)
-        return self.filter(name__contains=term)
+            matches |= Q(pinyin__startswith=lowered)
+        return self.alias(name_lower=Lower("name")).filter(matches)
 
 
 class OrgUnitManager(MP_NodeManager):
@@ -58,6 +62,12 @@ class OrgUnitManager(MP_NodeManager):
 
     def visible_to(self, user):
         return self.get_queryset().visible_to(user)
+
+    def in_subtree(self, unit):
+        return self.get_queryset().in_subtree(unit)
+
+    def search(self, term: str):
+        return self.get_queryset().search(term)
 
 
 class OrgUnit(MP_Node):
@@ -100,7 +110,7 @@ class OrgUnit(MP_Node):
         return list(OrgUnit.objects.filter(path__in=paths).order_by("depth"))
 
     def subtree(self):
-        return OrgUnit.objects.filter(path__startswith=self.path)
+        return OrgUnit.objects.filter(path__subtree=self.path)
 
     def child_rollup(self, queryset, path_field: str = "path", *, include_self_level: bool = False):
         """Counts of ``queryset`` rows per child of this unit, in one grouped query.
@@ -111,7 +121,7 @@ class OrgUnit(MP_Node):
         """
         width = len(self.path) + self.steplen
         rows = (
-            queryset.filter(**{f"{path_field}__startswith": self.path})
+            queryset.filter(**{f"{path_field}__subtree": self.path})
             .annotate(child_path=Substr(F(path_field), 1, width))
             .values("child_path")
             .annotate(n=Count("pk"))
