@@ -236,7 +236,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tuanju.core.permissions.IsStaffWithUnit"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "tuanju.core.permissions.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -244,13 +244,21 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/minute", "user": "6000/minute"},
+    # Staff are throttled per account; public (H5) endpoints carry their own per-IP/per-phone
+    # limits (groups.ratelimit), sized for a mobilization day rather than a blanket anon rate.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("API_ANON_RATE", "120/minute"),
+        "user": os.environ.get("API_USER_RATE", "12000/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tuanju API",
     "DESCRIPTION": "REST API of Tuanju (团聚). Every endpoint is restricted to the caller's unit subtree.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Tag operations by resource (units, people…) rather than one "v1" bucket.
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

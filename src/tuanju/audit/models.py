@@ -1,3 +1,6 @@
+import json
+
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -69,4 +72,24 @@ class AuditEvent(models.Model):
 
     @property
     def action_label(self):
-        return self.ACTION_LABELS.get(self.action, self.action)
+        return self.ACTION_LABELS.get(self.action, self.action.replace("_", " "))
+
+    @property
+    def object_type_label(self) -> str:
+        """The model's human name ("person", "unit"…) rather than its internal label."""
+        if not self.object_type:
+            return ""
+        try:
+            return str(apps.get_model(self.object_type)._meta.verbose_name)
+        except (LookupError, ValueError):
+            return self.object_type
+
+    @property
+    def details_items(self) -> list[tuple[str, str]]:
+        """Top-level details as (key, readable value) pairs for the log page."""
+        items = []
+        for key, value in (self.details or {}).items():
+            if isinstance(value, dict | list):
+                value = json.dumps(value, ensure_ascii=False)
+            items.append((str(key), str(value)[:300]))
+        return items

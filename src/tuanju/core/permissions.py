@@ -1,6 +1,6 @@
-"""API permissions (kept apart from viewsets: DRF imports these while loading its settings)."""
+"""API permissions and pagination (kept apart from viewsets: DRF imports these while loading its settings)."""
 
-from rest_framework import permissions
+from rest_framework import pagination, permissions
 
 
 class IsStaffWithUnit(permissions.BasePermission):
@@ -17,3 +17,9 @@ class IsStaffWithUnit(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             return True
         return user.can_write
+
+
+class BoundedLimitOffsetPagination(pagination.LimitOffsetPagination):
+    """``?limit=`` is capped: a client cannot pull a million rows in one response."""
+
+    max_limit = 1000
