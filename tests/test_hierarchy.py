@@ -69,3 +69,12 @@ def test_merge_moves_children_and_references(world):
     user.refresh_from_db()
     assert user.unit_id == target.pk
     assert OrgUnit.objects.find_problems() == ([], [], [], [], [])
+
+
+def test_division_specs_cover_the_mainland_without_duplicate_codes():
+    codes = [spec.code for spec in actions._flatten(actions.division_specs())]
+    assert len(codes) == len(set(codes))
+    names = {spec.code: spec.name for spec in actions._flatten(actions.division_specs(["11", "44"]))}
+    assert names["441900"] == "东莞市"
+    assert names["110100"] == "北京市市辖区"
+    assert sum(1 for c in codes if len(c) == 6 and c.endswith("0000")) >= 31

@@ -38,6 +38,17 @@ class User(AbstractUser):
     )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.VIEWER)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # A partner department's account (人社、司法…): it sees only the appeals routed to its
+    # department (appeals.models.AppealQuerySet.visible_to) and is created without a unit, so
+    # every other scoped queryset gives it nothing.
+    department = models.ForeignKey(
+        "appeals.Department",
+        verbose_name=_("partner department"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+    )
 
     objects = StaffManager()
 
@@ -56,6 +67,10 @@ class User(AbstractUser):
     @property
     def can_unmask(self) -> bool:
         return self.is_superuser or self.role in settings.TUANJU["UNMASK_ROLES"]
+
+    @property
+    def is_department_user(self) -> bool:
+        return self.department_id is not None
 
     @property
     def display_name(self) -> str:

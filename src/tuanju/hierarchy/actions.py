@@ -285,10 +285,17 @@ def division_specs(province_codes: Iterable[str] | None = None) -> list[NewUnit]
             continue
         cities = []
         for city in cities_by_province.get(province["code"], []):
+            city_code = _pad(city["code"])
+            # Prefecture-level cities without counties (东莞 441900, 中山 442000, 儋州 460400) are
+            # listed again as their own "county" with the same code; their towns sit under the city.
             counties = [
-                NewUnit(a["code"], a["name"], Level.COUNTY) for a in areas_by_city.get(city["code"], [])
+                NewUnit(a["code"], a["name"], Level.COUNTY)
+                for a in areas_by_city.get(city["code"], [])
+                if a["code"] != city_code
             ]
-            cities.append(NewUnit(_pad(city["code"]), city["name"], Level.CITY, children=counties))
+            # Municipalities list their districts under pseudo-cities named 市辖区 / 县.
+            name = province["name"] + city["name"] if city["name"] in {"市辖区", "县"} else city["name"]
+            cities.append(NewUnit(city_code, name, Level.CITY, children=counties))
         specs.append(NewUnit(_pad(province["code"]), province["name"], Level.PROVINCE, children=cities))
     return specs
 

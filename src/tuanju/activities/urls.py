@@ -1,0 +1,42 @@
+from django.urls import path
+
+from tuanju.activities import views
+
+app_name = "activities"
+urlpatterns = [
+    path("", views.activity_list, name="list"),
+    path("export/", views.export_list, name="export"),
+    path("new/", views.create, name="create"),
+    path("hours/", views.hours, name="hours"),
+    path("hours/export/", views.hours_export, name="hours-export"),
+    path("health/", views.health_view, name="health"),
+    path("credit/", views.credit_view, name="credit"),
+    path("credit/proposals/<int:pid>/decide/", views.proposal_decide, name="proposal-decide"),
+    path("people/<int:person_pk>/", views.person_view, name="person"),
+    path("scan/<str:token>/", views.scan, name="scan"),
+    path("scanner/", views.scanner, name="scanner"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/edit/", views.edit, name="edit"),
+    path("<int:pk>/publish/", views.publish, name="publish"),
+    path("<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("<int:pk>/delete/", views.delete, name="delete"),
+    path("<int:pk>/links/reset/", views.reset_links, name="reset-links"),
+    path("<int:pk>/qr.png", views.qr_png, name="qr-png"),
+    path("<int:pk>/poster/", views.poster, name="poster"),
+    path("<int:pk>/registrations/add/", views.registration_add, name="registration-add"),
+    path("<int:pk>/registrations/export/", views.registrations_export, name="registrations-export"),
+    path("<int:pk>/registrations/<int:rid>/cancel/", views.registration_cancel, name="registration-cancel"),
+    path("<int:pk>/registrations/<int:rid>/leave/", views.registration_leave, name="registration-leave"),
+    path("<int:pk>/registrations/<int:rid>/excuse/", views.registration_excuse, name="registration-excuse"),
+    path("<int:pk>/registrations/<int:rid>/check/", views.registration_check, name="registration-check"),
+    path("<int:pk>/checkin/screen/", views.checkin_screen, name="checkin-screen"),
+    path("<int:pk>/checkin/code/", views.checkin_code, name="checkin-code"),
+    path("<int:pk>/checkin/reset/", views.reset_checkin, name="checkin-reset"),
+    path("<int:pk>/checkin/checkout-all/", views.checkout_all, name="checkout-all"),
+    path("<int:pk>/settle/", views.settle, name="settle"),
+    path("<int:pk>/hours/confirm/", views.hours_confirm, name="hours-confirm"),
+    path("<int:pk>/summary/", views.summary, name="summary"),
+    path("<int:pk>/photos/add/", views.photos_add, name="photos-add"),
+    path("<int:pk>/photos/<int:photo_id>/", views.photo_file, name="photo"),
+    path("<int:pk>/photos/<int:photo_id>/delete/", views.photo_delete, name="photo-delete"),
+]

@@ -1,0 +1,47 @@
+from django.urls import path
+
+from tuanju.appeals import station_views, views
+
+app_name = "appeals"
+urlpatterns = [
+    path("", views.appeal_list, name="list"),
+    path("new/", views.appeal_create, name="create"),
+    path("export/", views.appeal_export, name="export"),
+    path("stats/", views.appeal_stats, name="stats"),
+    path("intake-link/", views.intake_link, name="intake-link"),
+    path("categories/", views.category_list, name="categories"),
+    path("categories/new/", views.category_edit, name="category-create"),
+    path("categories/<int:pk>/", views.category_edit, name="category-edit"),
+    path("departments/", views.department_list, name="departments"),
+    path("departments/new/", views.department_edit, name="department-create"),
+    path("departments/<int:pk>/", views.department_detail, name="department-detail"),
+    path("departments/<int:pk>/edit/", views.department_edit, name="department-edit"),
+    path(
+        "departments/<int:pk>/accounts/<int:user_pk>/toggle/",
+        views.department_account_toggle,
+        name="department-account-toggle",
+    ),
+    path("calendar/", views.calendar_overrides, name="calendar"),
+    path("import/", views.import_upload, name="import"),
+    path("import/<int:pk>/", views.import_job, name="import-job"),
+    path("import/<int:pk>/progress/", views.import_progress, name="import-progress"),
+    path("import/<int:pk>/report/", views.import_report, name="import-report"),
+    path("stations/", station_views.station_list, name="station-list"),
+    path("stations/new/", station_views.station_edit, name="station-create"),
+    path("stations/records/export/", station_views.records_export, name="station-records-export"),
+    path("stations/<int:pk>/", station_views.station_detail, name="station-detail"),
+    path("stations/<int:pk>/edit/", station_views.station_edit, name="station-edit"),
+    path("stations/<int:pk>/records/", station_views.station_record, name="station-record"),
+    path("stations/<int:pk>/poster/", station_views.station_poster, name="station-poster"),
+    path("stations/<int:pk>/reset-qr/", station_views.station_reset_qr, name="station-reset-qr"),
+    path("<int:pk>/", views.appeal_detail, name="detail"),
+    path("<int:pk>/route/", views.appeal_route, name="route"),
+    path("<int:pk>/accept/", views.appeal_accept, name="accept"),
+    path("<int:pk>/reply/", views.appeal_reply, name="reply"),
+    path("<int:pk>/note/", views.appeal_note, name="note"),
+    path("<int:pk>/return/", views.appeal_return, name="return"),
+    path("<int:pk>/close/", views.appeal_close, name="close"),
+    path("<int:pk>/reopen/", views.appeal_reopen, name="reopen"),
+    path("<int:pk>/reveal/", views.appeal_reveal, name="reveal"),
+    path("<int:pk>/photos/<int:photo_pk>/", views.appeal_photo, name="photo"),
+]
